@@ -1,0 +1,24 @@
+import './express-augment.js';
+
+export * from './audit-emitter.js';
+export * from './authentication.js';
+export * from './body-reader.js';
+export * from './common-config.js';
+export * from './config.js';
+export * from './database.js';
+export * from './error-handler.js';
+export * from './errors.js';
+export * from './health.js';
+export * from './jwt.js';
+export * from './logger.js';
+export * from './metrics.js';
+export * from './negotiation.js';
+export * from './platform.js';
+export * from './redis.js';
+export * from './request-context.js';
+export * from './revocation.js';
+export * from './service-app.js';
+export * from './shutdown.js';
+export * from './validation.js';
+export * from './xml-codec.js';
+export * from './service-runner.js';
