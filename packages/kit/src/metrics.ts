@@ -26,3 +26,4 @@ export function createMetrics(service: string): ServiceMetrics {
   });
   return { registry, requests, latency };
 }
+export { Counter, Gauge, Histogram } from 'prom-client';

@@ -49,7 +49,7 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): FieldP
 
 function resolverFor(registry: SchemaRegistry, baseId: string) {
   return (ref: string) => {
-    const target = ref.startsWith('#') ? `${baseId}${ref}` : ref;
+    const target = ref.startsWith('#') ? `${baseId.split('#')[0]}${ref}` : ref;
     return registry.ajv.getSchema(target)?.schema as Record<string, unknown> | undefined;
   };
 }
