@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   SERVICE_PORTS,
@@ -38,6 +39,17 @@ function serviceEntry(name: ServiceName): string {
   return fileURLToPath(new URL(`../../services/${name}/src/service.ts`, import.meta.url));
 }
 
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
 export function availableServices(): ServiceName[] {
   return START_ORDER.filter((name) => existsSync(serviceEntry(name)));
 }
@@ -60,17 +72,22 @@ export async function startMesh(options: { env: Env; ports: 'fixed' | 'ephemeral
   }
   const services = new Map<ServiceName, StartedService>();
   const wanted = options.only ?? availableServices();
-  if (options.ports === 'fixed') {
-    for (const name of START_ORDER) env[URL_VARIABLES[name]] ??= `http://127.0.0.1:${env[`${name.toUpperCase()}_PORT`] ?? SERVICE_PORTS[name]}`;
+  // Ephemeral ports are picked up front so every service knows every other's URL at boot.
+  if (options.ports === 'ephemeral') {
+    for (const name of START_ORDER) env[`${name.toUpperCase()}_PORT`] = String(await freePort());
   }
+  for (const name of START_ORDER) {
+    const port = env[`${name.toUpperCase()}_PORT`] ?? SERVICE_PORTS[name];
+    env[URL_VARIABLES[name]] ??= `http://127.0.0.1:${port}`;
+    if (options.ports === 'ephemeral') env[URL_VARIABLES[name]] = `http://127.0.0.1:${port}`;
+  }
+  env.AUTH_JWKS_URL ??= `${env.AUTH_URL}/auth/.well-known/jwks.json`;
+  env.MEDIA_PUBLIC_URL ??= env.GATEWAY_URL;
   try {
     for (const name of START_ORDER) {
       if (!wanted.includes(name)) continue;
       const module = (await import(serviceEntry(name))) as { start: StartService };
-      const service = await module.start({ env, shared, ...(options.ports === 'ephemeral' ? { port: 0 } : {}) });
-      services.set(name, service);
-      env[URL_VARIABLES[name]] = service.url;
-      if (name === 'auth') env.AUTH_JWKS_URL = `${service.url}/auth/.well-known/jwks.json`;
+      services.set(name, await module.start({ env, shared }));
     }
   } catch (err) {
     for (const service of [...services.values()].reverse()) await service.stop().catch(() => undefined);
