@@ -22,6 +22,8 @@ export function sendError(res: Response, error: AppError): void {
   const envelope: Record<string, unknown> = { code: error.code, message: error.message, request_id: requestId };
   if (error.details?.length) envelope.details = error.details;
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  // The unread rest of an oversized body would otherwise keep the connection busy.
+  if (error.status === 413) res.setHeader('Connection', 'close');
   res.status(error.status);
   res.vary('Accept');
   if (negotiateFormat(res.req.headers.accept) === 'xml') {

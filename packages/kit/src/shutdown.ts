@@ -3,8 +3,8 @@ import type { Logger } from './logger.js';
 
 export function closeServer(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
+    // Not unref'd: stop() awaits this, so the timer must keep the process alive until it fires.
     const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    force.unref();
     server.close(() => {
       clearTimeout(force);
       resolve();
