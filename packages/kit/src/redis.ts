@@ -30,3 +30,23 @@ export async function checkRedis(redis: Redis): Promise<'ok'> {
   await redis.ping();
   return 'ok';
 }
+
+/**
+ * The client fails commands at once while still connecting (no offline queue), and every
+ * authenticated request asks Redis about revocation; serve() waits briefly so the first
+ * requests after boot do not fail.
+ */
+export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    redis.once('ready', onReady);
+  });
+}

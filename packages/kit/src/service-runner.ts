@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Env } from './config.js';
 import type { SharedResources, Platform } from './platform.js';
+import { waitForRedis } from './redis.js';
 import { closeServer, shutdownOnSignal } from './shutdown.js';
 
 export interface StartOptions {
@@ -39,6 +40,9 @@ export async function serve(
   closers: Array<() => Promise<unknown>> = [],
 ): Promise<StartedService> {
   const { config } = platform;
+  if (platform.redis && !(await waitForRedis(platform.redis, 3000))) {
+    platform.logger.warn('Redis is not reachable yet: requests needing it fail or degrade until it is');
+  }
   const server = await listen(app, config.host, port);
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;

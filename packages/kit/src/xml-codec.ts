@@ -75,7 +75,8 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   processEntities: true,
-  htmlEntities: false,
+  // Also decodes numeric character references (&#65;), which plain XML entity processing leaves as text.
+  htmlEntities: true,
   trimValues: true,
 });
 

@@ -1,5 +1,4 @@
 import { ConfigError, createDataSource, createPlatform, migrate, serve, type StartOptions, type StartService, type StartedService } from '@heartguard/kit';
-import type { Redis } from 'ioredis';
 import { createApp } from './app.js';
 import { loadMediaConfig, type MediaConfig } from './config.js';
 import { createMediaMetrics } from './deps.js';
@@ -18,26 +17,6 @@ export async function openObjectStore(config: MediaConfig): Promise<ObjectStore>
     );
   }
   return LocalObjectStore.open({ dir: store.dir, signingKey: store.signingKey, publicUrl: config.publicUrl });
-}
-
-/**
- * The kit's Redis client fails commands at once while it is still connecting, and every
- * authenticated request asks Redis about revocation; waiting briefly here keeps the first
- * requests after boot from failing. (Candidate for the kit: other services need it too.)
- */
-async function waitForRedis(redis: Redis, timeoutMs: number): Promise<boolean> {
-  if (redis.status === 'ready') return true;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      redis.off('ready', onReady);
-      resolve(false);
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    redis.once('ready', onReady);
-  });
 }
 
 export interface MediaStartOptions extends StartOptions {
@@ -61,9 +40,6 @@ export async function startMedia({ env, shared, port, wrapStore }: MediaStartOpt
   }
   const store = wrapStore ? wrapStore(opened) : opened;
   const platform = createPlatform(common, shared);
-  if (platform.redis && !(await waitForRedis(platform.redis, 3000))) {
-    platform.logger.warn('Redis is not reachable yet: token revocation checks will fail until it is');
-  }
   if (config.store.kind === 'local') {
     platform.logger.info({ dir: config.store.dir, public_url: config.publicUrl }, 'GCS_BUCKET not set: storing media in a local directory');
     if (config.store.signingKeyDerived) {
