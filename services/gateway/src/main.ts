@@ -1,0 +1,4 @@
+import { runStandalone } from '@heartguard/kit';
+import { start } from './service.js';
+
+await runStandalone(start);
