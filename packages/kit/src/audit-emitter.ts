@@ -61,8 +61,10 @@ const ACTOR_MAX = 320;
 // Statuses that say "this batch is unacceptable as sent": retrying it unchanged cannot help.
 const REJECTED = new Set([400, 413, 415, 422]);
 
+// Not unref'd: only flush()/stop() sleep, and their callers await them; an unref'd timer would
+// let the process exit in the middle of a shutdown sequence.
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 /**

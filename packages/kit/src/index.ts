@@ -22,3 +22,4 @@ export * from './shutdown.js';
 export * from './validation.js';
 export * from './xml-codec.js';
 export * from './service-runner.js';
+export * from './conditional-request.js';
