@@ -1,20 +1,12 @@
 import { createDataSource, type AuditEmitter, type AuditEventInput, type StartedService } from '@heartguard/kit';
-import { testEnv } from '@heartguard/kit/testing';
+import { recordingAuditEmitter, testEnv } from '@heartguard/kit/testing';
 import type { DataSource } from 'typeorm';
 import { start } from '../src/service.js';
 
-/** An audit emitter that keeps what the service emits, so tests can assert on the events. */
+/** The kit's recording emitter, in the { events, emitter } shape these tests use. */
 export function recordingAudit(): { events: AuditEventInput[]; emitter: AuditEmitter } {
-  const events: AuditEventInput[] = [];
-  return {
-    events,
-    emitter: {
-      emit: (event) => void events.push(event),
-      flush: async () => undefined,
-      pending: () => 0,
-      stop: async () => undefined,
-    },
-  };
+  const emitter = recordingAuditEmitter();
+  return { events: emitter.events, emitter };
 }
 
 export interface TestOrganizationService {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createDataSource, createServiceTokenIssuer, migrate, type AuditEmitter, type AuditEventInput, type StartedService } from '@heartguard/kit';
-import { http, mintAccessToken, testEnv } from '@heartguard/kit/testing';
+import { createDataSource, createServiceTokenIssuer, migrate, type StartedService } from '@heartguard/kit';
+import { http, mintAccessToken, recordingAuditEmitter, testEnv } from '@heartguard/kit/testing';
 import type { DataSource } from 'typeorm';
 import { start, TIMESERIES_MIGRATIONS } from '../src/service.js';
 
@@ -10,17 +10,7 @@ export function databaseUrl(): string {
   return url;
 }
 
-/** Records what the service emits, so tests can check audit events without an audit service. */
-export function recordingAudit(): AuditEmitter & { events: AuditEventInput[] } {
-  const events: AuditEventInput[] = [];
-  return {
-    events,
-    emit: (event) => void events.push(event),
-    flush: async () => undefined,
-    pending: () => 0,
-    stop: async () => undefined,
-  };
-}
+export const recordingAudit = recordingAuditEmitter;
 
 export interface TestService {
   url: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createDataSource, type AuditEmitter, type AuditEventInput, type Role, type StartedService } from '@heartguard/kit';
-import { mintAccessToken, testEnv } from '@heartguard/kit/testing';
+import { createDataSource, type AuditEventInput, type Role, type StartedService } from '@heartguard/kit';
+import { mintAccessToken, recordingAuditEmitter, testEnv } from '@heartguard/kit/testing';
 import type { DataSource } from 'typeorm';
 import type { Identity } from '../src/identity-client.js';
 import { start } from '../src/service.js';
@@ -15,13 +15,8 @@ export interface TestUserService {
 }
 
 export async function startUserService(authUrl: string, env: Record<string, string | undefined> = {}): Promise<TestUserService> {
-  const events: AuditEventInput[] = [];
-  const emitter: AuditEmitter = {
-    emit: (event) => void events.push(event),
-    flush: async () => undefined,
-    pending: () => 0,
-    stop: async () => undefined,
-  };
+  const emitter = recordingAuditEmitter();
+  const { events } = emitter;
   const service = await start({ env: testEnv({ AUTH_URL: authUrl, ...env }), shared: { audit: () => emitter }, port: 0 });
   const db = createDataSource({ url: process.env.DATABASE_URL!, service: 'user-test', migrations: [], poolSize: 2 });
   await db.initialize();

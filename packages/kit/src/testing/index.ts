@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import jwt from 'jsonwebtoken';
+import type { AuditEmitter, AuditEventInput } from '../audit-emitter.js';
 import type { Role } from '../jwt.js';
 import { secretKey } from '../jwt.js';
 import { loadSchemas, describeErrors, type SchemaRegistry } from '../validation.js';
@@ -78,4 +79,16 @@ export async function http(
   const res = await fetch(url, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, json: <T>() => JSON.parse(text) as T };
+}
+
+/** An audit emitter that records what a service emits, so tests can assert on the events. */
+export function recordingAuditEmitter(): AuditEmitter & { events: AuditEventInput[] } {
+  const events: AuditEventInput[] = [];
+  return {
+    events,
+    emit: (event) => void events.push(event),
+    flush: async () => undefined,
+    pending: () => 0,
+    stop: async () => undefined,
+  };
 }
