@@ -30,15 +30,16 @@ async function timeOneStart(dataDir: string): Promise<number> {
   delete env.REDIS_URL;
   const t0 = performance.now();
   const child = spawn('pnpm', ['start'], { cwd: ROOT, env, stdio: 'ignore', detached: true });
+  const exited = new Promise((r) => child.once('exit', r));
   try {
-    while (performance.now() - t0 < 60_000) {
+    while (performance.now() - t0 < 60_000 && child.exitCode === null) {
       if (await allReady()) return Math.round(performance.now() - t0);
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error('mesh not ready within 60 s');
+    throw new Error(`mesh not ready within 60 s (exit code ${child.exitCode})`);
   } finally {
-    process.kill(-child.pid!, 'SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
+    await exited;
   }
 }
 
