@@ -144,7 +144,8 @@ export interface AccessPolicy {
 
 /** Compiles the table once: literal paths go in a map, patterned ones are tried in table order. */
 export function compilePolicy(rules: readonly PolicyRule[] = ACCESS_POLICY): AccessPolicy {
-  const literal = new Map<string, CompiledRoute>();
+  // Per method, then per path: no key string is built per request.
+  const literal = new Map<string, Map<string, CompiledRoute>>();
   const patterned = new Map<string, Array<{ regex: RegExp; route: CompiledRoute }>>();
   const routes: CompiledRoute[] = [];
   for (const rule of rules) {
@@ -152,9 +153,10 @@ export function compilePolicy(rules: readonly PolicyRule[] = ACCESS_POLICY): Acc
     routes.push(route);
     const isPattern = rule.pattern.includes('/:') || rule.pattern.endsWith('/*');
     if (!isPattern) {
-      const key = `${rule.method} ${rule.pattern}`;
-      if (literal.has(key)) throw new Error(`Duplicate policy rule ${key}`);
-      literal.set(key, route);
+      const byPath = literal.get(rule.method) ?? new Map<string, CompiledRoute>();
+      if (byPath.has(rule.pattern)) throw new Error(`Duplicate policy rule ${rule.method} ${rule.pattern}`);
+      byPath.set(rule.pattern, route);
+      literal.set(rule.method, byPath);
       continue;
     }
     const list = patterned.get(rule.method) ?? [];
@@ -166,7 +168,7 @@ export function compilePolicy(rules: readonly PolicyRule[] = ACCESS_POLICY): Acc
     resolve(method, path) {
       const effective = method === 'HEAD' ? 'GET' : method;
       // Literal rules win over patterns, so /users/me never falls into the admin-only /users/:id.
-      const exact = literal.get(`${effective} ${path}`);
+      const exact = literal.get(effective)?.get(path);
       if (exact) return exact;
       const candidates = patterned.get(effective);
       if (!candidates) return undefined;

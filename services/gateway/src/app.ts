@@ -1,5 +1,4 @@
 import express, { type Express, type RequestHandler } from 'express';
-import cors from 'cors';
 import type { Redis } from 'ioredis';
 import {
   finishApp,
@@ -16,7 +15,7 @@ import { enforceAccess } from './access-control.js';
 import { createBearerVerifier, verifyBearer } from './bearer-verification.js';
 import { rejectNonCanonicalPaths } from './canonical-path.js';
 import type { GatewayConfig } from './config.js';
-import { corsOptions } from './cors-options.js';
+import { corsPolicy } from './cors-options.js';
 import { createDenialAudit } from './denial-audit.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { rateLimit } from './rate-limit/rate-limit.js';
@@ -95,7 +94,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(startGatewayRequest());
   app.use(observeRequests(accessLogger(logger), platform.metrics));
   app.use(securityHeaders);
-  app.use(cors(corsOptions(config.allowedOrigins)));
+  app.use(corsPolicy(config.allowedOrigins));
   app.use(rejectNonCanonicalPaths());
   app.use(resolveRoutes(policy));
   app.use(checkRepresentations(config.bodyLimitBytes));
@@ -110,7 +109,7 @@ export function createApp(deps: GatewayDeps): Express {
 
   app.use(resolveClientIp());
   app.use(verifyBearer(createBearerVerifier({ users: platform.verifier, serviceTokenSecret: config.common.serviceTokenSecret })));
-  app.use(limiter.middleware);
+  app.use(limiter);
   app.use(enforceAccess(auditDenial));
   app.use(proxies.forward);
   return finishApp(app, logger);

@@ -24,12 +24,18 @@ export interface BearerVerifierOptions {
 
 export type BearerOutcome = { claims: TokenClaims } | { error: AppError };
 
+export interface BearerVerifier {
+  /** Claims of a token verified recently, without waiting (the common case). */
+  recall(token: string): TokenClaims | undefined;
+  verify(token: string): Promise<BearerOutcome>;
+}
+
 /**
  * Verifies a bearer without deciding anything: the outcome is stored and answered only after the
  * rate limiter has charged the client, so a flood of forged tokens is limited like anything else.
  * Revocation is not checked here; it rides on the rate limiter's Redis round trip.
  */
-export function createBearerVerifier(options: BearerVerifierOptions): (token: string) => Promise<BearerOutcome> {
+export function createBearerVerifier(options: BearerVerifierOptions): BearerVerifier {
   const { users } = options;
   const services = createTokenVerifier({
     algorithm: 'HS256',
@@ -59,23 +65,28 @@ export function createBearerVerifier(options: BearerVerifierOptions): (token: st
     }
   }
 
-  return async (token) => {
-    const now = Date.now();
-    const hit = verified.get(token);
-    if (hit && hit.until > now) return { claims: hit.claims };
-    const outcome = await verifyUncached(token);
-    if (cacheSize > 0 && 'claims' in outcome) {
-      if (hit) verified.delete(token);
-      else if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
-      verified.set(token, { claims: Object.freeze(outcome.claims), until: Math.min(outcome.claims.exp * 1000, now + cacheTtlMs) });
-    }
-    return outcome;
+  return {
+    recall(token) {
+      const hit = verified.get(token);
+      return hit && hit.until > Date.now() ? hit.claims : undefined;
+    },
+    async verify(token) {
+      const outcome = await verifyUncached(token);
+      if (cacheSize > 0 && 'claims' in outcome) {
+        verified.delete(token);
+        if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
+        const until = Math.min(outcome.claims.exp * 1000, Date.now() + cacheTtlMs);
+        verified.set(token, { claims: Object.freeze(outcome.claims), until });
+      }
+      return outcome;
+    },
   };
 }
 
 /** Records the caller's identity (or why the bearer was refused) on routes that look at tokens. */
-export function verifyBearer(verify: (token: string) => Promise<BearerOutcome>): RequestHandler {
-  return async (req, _res, next) => {
+export function verifyBearer(verifier: BearerVerifier): RequestHandler {
+  // Not async on purpose: a recalled token continues synchronously, without a promise.
+  return (req, _res, next) => {
     const state = req.gateway;
     if (!state.route!.verifiesToken) return next();
     const header = req.headers.authorization;
@@ -85,9 +96,15 @@ export function verifyBearer(verify: (token: string) => Promise<BearerOutcome>):
       state.tokenError = Errors.invalidToken('Authorization header must be "Bearer <token>"');
       return next();
     }
-    const outcome = await verify(token);
-    if ('claims' in outcome) state.claims = outcome.claims;
-    else state.tokenError = outcome.error;
-    next();
+    const recalled = verifier.recall(token);
+    if (recalled) {
+      state.claims = recalled;
+      return next();
+    }
+    return verifier.verify(token).then((outcome) => {
+      if ('claims' in outcome) state.claims = outcome.claims;
+      else state.tokenError = outcome.error;
+      next();
+    });
   };
 }

@@ -89,7 +89,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     upstreams: readUpstreams(env),
     upstreamTimeoutMs: readInt(env, 'UPSTREAM_TIMEOUT_MS', 10_000, { min: 50, max: 300_000 }),
     upstreamMaxSockets: readInt(env, 'UPSTREAM_MAX_SOCKETS', 256, { min: 1, max: 65_536 }),
-    bodyLimitBytes: readInt(env, 'GATEWAY_BODY_LIMIT_MB', 12, { min: 1, max: 1024 }) * 1024 * 1024,
+    bodyLimitBytes: readInt(env, 'GATEWAY_BODY_LIMIT_MB', 14, { min: 1, max: 1024 }) * 1024 * 1024,
     rateLimit: readRate(env, 'RATE_LIMIT', { limit: 100, windowSeconds: 60 }),
     authRateLimit: readRate(env, 'AUTH_RATE_LIMIT', { limit: 20, windowSeconds: 60 }),
     rateLimitKeyPrefix: readString(env, 'RATE_LIMIT_KEY_PREFIX', 'hg:rl:'),

@@ -1,4 +1,5 @@
-import type { CorsOptions } from 'cors';
+import cors, { type CorsOptions } from 'cors';
+import type { RequestHandler } from 'express';
 
 /**
  * CORS for the admin portal: exact origins only, reflected one at a time (never "*"), and no
@@ -15,5 +16,21 @@ export function corsOptions(allowedOrigins: string[]): CorsOptions {
     maxAge: 600,
     preflightContinue: false,
     optionsSuccessStatus: 204,
+  };
+}
+
+/**
+ * CORS only concerns browsers, which always send Origin on cross-origin requests: requests
+ * without one (mobile apps, services, curl) skip the header work and just learn that the
+ * answer varies by Origin. Preflights are always answered here, never proxied.
+ */
+export function corsPolicy(allowedOrigins: string[]): RequestHandler {
+  const handle = cors(corsOptions(allowedOrigins));
+  return (req, res, next) => {
+    if (req.headers.origin === undefined && req.method !== 'OPTIONS') {
+      res.setHeader('Vary', 'Origin');
+      return next();
+    }
+    handle(req, res, next);
   };
 }

@@ -175,7 +175,7 @@ export function createUpstreamProxies(options: UpstreamProxyOptions): UpstreamPr
     );
   }
 
-  const forward: RequestHandler = async (req, res, next) => {
+  const forward: RequestHandler = (req, res, next) => {
     const upstream = req.gateway.route!.upstream!;
     const handler = handlers.get(upstream)!;
     prepareHeaders(req);
@@ -188,9 +188,10 @@ export function createUpstreamProxies(options: UpstreamProxyOptions): UpstreamPr
       // Client gone before the answer was complete: release the upstream socket too.
       if (!res.writableFinished) exchange.proxyReq?.destroy();
     });
-    await handler(req, res, next);
-    // By now http-proxy has piped the body; a chunked one is counted on its way through.
-    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
+    const proxied = handler(req, res, next);
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] === undefined) return proxied;
+    // Once http-proxy has piped the body, a chunked one is counted on its way through.
+    return proxied.then(() => {
       let received = 0;
       req.on('data', (chunk: Buffer) => {
         received += chunk.length;
@@ -199,7 +200,7 @@ export function createUpstreamProxies(options: UpstreamProxyOptions): UpstreamPr
           abortExchange(req, res, Errors.tooLarge());
         }
       });
-    }
+    });
   };
 
   return {

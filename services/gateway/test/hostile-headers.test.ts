@@ -130,6 +130,14 @@ describe('hostile headers', () => {
     expect(vary).toEqual(expect.arrayContaining(['Origin', 'Accept']));
   });
 
+  it('when a request carries no Origin (mobile apps, services), then no CORS headers are added but the answer varies by Origin', async () => {
+    const res = await http(`${gateway.url}/users/me`, { token: token() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-expose-headers')).toBeNull();
+    expect(res.headers.get('vary')!.split(',').map((v) => v.trim())).toEqual(expect.arrayContaining(['Origin', 'Accept']));
+  });
+
   it('when the client sends identity, forwarding or hop-by-hop headers, then none of them reach the upstream', async () => {
     const res = await http(`${gateway.url}/users/me`, {
       token: token(),

@@ -1,12 +1,17 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Redis } from 'ioredis';
-import type { AuditEmitter, AuditEventInput, StartedService } from '@heartguard/kit';
-import { testEnv } from '@heartguard/kit/testing';
+import type { StartedService } from '@heartguard/kit';
+import { recordingAuditEmitter, testEnv } from '@heartguard/kit/testing';
 import { start } from '../src/service.js';
+
+/** The shared Redis of the run (CI sets REDIS_URL); without it the gateway runs on in-process stores. */
+export const hasRedis = Boolean(process.env.REDIS_URL);
+/** Whether a redis-server binary is installed, for tests that need a Redis of their own. */
+export const hasRedisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 
 export interface SeenRequest {
   method: string;
@@ -64,25 +69,10 @@ export async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-export interface CapturedAudit extends AuditEmitter {
-  events: AuditEventInput[];
-}
-
-export function captureAudit(): CapturedAudit {
-  const events: AuditEventInput[] = [];
-  return {
-    events,
-    emit: (event) => void events.push(event),
-    flush: async () => undefined,
-    pending: () => 0,
-    stop: async () => undefined,
-  };
-}
-
 export interface TestGateway {
   url: string;
   service: StartedService;
-  audit: CapturedAudit;
+  audit: ReturnType<typeof recordingAuditEmitter>;
   keyPrefix: string;
   stop(): Promise<void>;
 }
@@ -94,7 +84,7 @@ const UPSTREAM_VARIABLES = ['AUTH_URL', 'ORGANIZATION_URL', 'USER_URL', 'MEDIA_U
  * Redis, and rate-limit keys of its own (test files run concurrently on one Redis).
  */
 export async function startTestGateway(upstreamUrl: string, env: Record<string, string | undefined> = {}): Promise<TestGateway> {
-  const audit = captureAudit();
+  const audit = recordingAuditEmitter();
   const keyPrefix = env.RATE_LIMIT_KEY_PREFIX ?? `hg:rl:test:${randomUUID()}:`;
   const upstreams = Object.fromEntries(UPSTREAM_VARIABLES.map((name) => [name, upstreamUrl]));
   const service = await start({

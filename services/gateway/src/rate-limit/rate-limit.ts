@@ -27,12 +27,6 @@ export interface RateLimitOptions {
   onRevocationUnknown?: (req: Request) => void;
 }
 
-export interface RateLimiter {
-  middleware: RequestHandler;
-  /** Whether the last store call failed (the limiter is on its fallback). */
-  usingFallback(): boolean;
-}
-
 function setHeaders(res: Response, state: BucketState): void {
   res.setHeader('RateLimit-Limit', String(state.limit));
   res.setHeader('RateLimit-Remaining', String(state.remaining));
@@ -44,12 +38,11 @@ function setHeaders(res: Response, state: BucketState): void {
  * caller's token revocation (req.gateway.revoked). Runs before the 401 answer on purpose:
  * a client sending bad tokens is still charged, and an empty IP bucket answers 429 first.
  */
-export function rateLimit(options: RateLimitOptions): RateLimiter {
+export function rateLimit(options: RateLimitOptions): RequestHandler {
   const prefix = options.keyPrefix ?? 'hg:rl:';
   const retryMs = options.retryStoreAfterMs ?? 1000;
-  const window = (spec: RateSpec) => ({ limit: spec.limit, windowMs: spec.windowSeconds * 1000 });
-  const general = window(options.limit);
-  const auth = window(options.authLimit);
+  const generalWindowMs = options.limit.windowSeconds * 1000;
+  const authWindowMs = options.authLimit.windowSeconds * 1000;
   let retryStoreAt = 0;
   let failing = false;
 
@@ -79,17 +72,19 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
     return onStoreError.consume(request);
   }
 
-  const middleware: RequestHandler = async (req, res, next) => {
+  return async (req, res, next) => {
     const state = req.gateway;
     const route = state.route!;
     if (route.rateLimit === 'none') return next();
     const ipScope: RateLimitScope = route.rateLimit === 'auth' ? 'auth_ip' : 'ip';
     const buckets: BucketSpec[] = [
-      { key: `${prefix}${ipScope}:${state.clientIp}`, ...(ipScope === 'auth_ip' ? auth : general) },
+      ipScope === 'auth_ip'
+        ? { key: `${prefix}auth_ip:${state.clientIp}`, limit: options.authLimit.limit, windowMs: authWindowMs }
+        : { key: `${prefix}ip:${state.clientIp}`, limit: options.limit.limit, windowMs: generalWindowMs },
     ];
     const claims = state.claims;
-    if (claims) buckets.push({ key: `${prefix}user:${claims.sub}`, ...general });
-    const result = await consume({ buckets, ...(claims?.typ === 'access' ? { jti: claims.jti } : {}) });
+    if (claims) buckets.push({ key: `${prefix}user:${claims.sub}`, limit: options.limit.limit, windowMs: generalWindowMs });
+    const result = await consume({ buckets, jti: claims?.typ === 'access' ? claims.jti : undefined });
     state.revoked = result.revoked === true;
     if (result.revoked === undefined) options.onRevocationUnknown?.(req);
     if (!result.allowed) {
@@ -108,6 +103,4 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
     setHeaders(res, shown);
     next();
   };
-
-  return { middleware, usingFallback: () => failing };
 }
