@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { Errors } from './errors.js';
 
 /** Revoked access-token ids, shared by auth (writer) and every verifier (readers). */
 export interface RevocationStore {
@@ -14,7 +15,12 @@ export function redisRevocationStore(redis: Redis): RevocationStore {
       await redis.set(revokedKey(jti), '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)));
     },
     async isRevoked(jti) {
-      return (await redis.exists(revokedKey(jti))) === 1;
+      try {
+        return (await redis.exists(revokedKey(jti))) === 1;
+      } catch (err) {
+        // Fail closed: a token whose revocation cannot be checked is not accepted.
+        throw Errors.unavailable('Token revocation store unavailable', { cause: err });
+      }
     },
   };
 }
