@@ -3,30 +3,13 @@ import { createChainWriter } from './chain-writer.js';
 import type { ChainedFields } from './hash-chain.js';
 
 /** An event ready to be chained: masked, ids lowercased, timestamps canonical. */
-export interface NewAuditEvent {
-  id: string;
-  service: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  org_id: string | null;
-  request_id: string | null;
+export interface NewAuditEvent extends Omit<ChainedFields, 'seq' | 'recorded_at' | 'payload'> {
   payload: Record<string, unknown>;
-  occurred_at: string;
 }
 
-export interface StoredAuditEvent {
-  seq: string;
-  id: string;
-  service: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  org_id: string | null;
-  request_id: string | null;
+/** A stored row: the chained fields plus the links of the chain. */
+export interface StoredAuditEvent extends Omit<ChainedFields, 'payload'> {
   payload: Record<string, unknown>;
-  occurred_at: string;
-  recorded_at: string;
   prev_hash: string;
   hash: string;
 }
