@@ -10,8 +10,9 @@ export function corsOptions(allowedOrigins: string[]): CorsOptions {
   return {
     origin: allowedOrigins,
     methods: ['GET', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'X-Request-ID'],
-    exposedHeaders: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'X-Request-ID', 'X-Gateway-Request-ID'],
+    // If-Match/ETag carry the optimistic-concurrency versions of organization and preferences.
+    allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'X-Request-ID', 'If-Match'],
+    exposedHeaders: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'X-Request-ID', 'X-Gateway-Request-ID', 'ETag'],
     credentials: false,
     maxAge: 600,
     preflightContinue: false,

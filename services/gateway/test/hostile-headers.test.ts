@@ -102,7 +102,7 @@ describe('hostile headers', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(PORTAL);
     expect(res.headers.get('access-control-allow-methods')).toBe('GET,POST,PUT,DELETE');
-    expect(res.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type,Accept,X-Request-ID');
+    expect(res.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type,Accept,X-Request-ID,If-Match');
     expect(res.headers.get('access-control-max-age')).toBe('600');
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
     expect(res.headers.get('vary')).toContain('Origin');
@@ -126,6 +126,7 @@ describe('hostile headers', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe(PORTAL);
     expect(res.headers.get('access-control-expose-headers')).toContain('RateLimit-Remaining');
     expect(res.headers.get('access-control-expose-headers')).toContain('Retry-After');
+    expect(res.headers.get('access-control-expose-headers')).toContain('ETag');
     const vary = res.headers.get('vary')!.split(',').map((v) => v.trim());
     expect(vary).toEqual(expect.arrayContaining(['Origin', 'Accept']));
   });
