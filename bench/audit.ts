@@ -14,7 +14,6 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -26,6 +25,7 @@ import { encodeCursor } from '../services/audit/src/list-events.js';
 import { buildListQuery, createAuditRepository, type EventFilter } from '../services/audit/src/repository.js';
 import { verifyChain } from '../services/audit/src/verify-chain.js';
 import { benchDatabase } from './bench-database.js';
+import { processCpuSeconds } from './stats.js';
 
 const BENCH_DB = 'heartguard_bench_audit';
 const TARGET_ROWS = Number(process.env.BENCH_AUDIT_ROWS ?? 1_000_000);
@@ -68,16 +68,6 @@ function summary(samples: number[]): Summary {
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
-/** CPU seconds (user + system) a process has used, from /proc; undefined off Linux. */
-function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

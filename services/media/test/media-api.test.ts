@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesUnder, metricValue, newTenant, openTestDb, PUBLIC_URL, startTestMedia, TEST_LINK_SECRET, type TestMedia } from './support/media-harness.js';
 import { GIF_BYTES, PDF_BYTES, pngBytes } from './support/sample-files.js';
+import type { MediaItem as Item } from '../src/media-item.js';
 
 let media: TestMedia;
 let db: DataSource;
@@ -21,18 +22,6 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-interface Item {
-  id: string;
-  file_name: string;
-  original_file_name: string;
-  content_type: string;
-  size_bytes: number;
-  sha256: string;
-  object_key: string;
-  org_id: string;
-  uploaded_by: string;
-  created_at: string;
-}
 
 function uploadJson(token: string, body: Record<string, unknown>, accept = 'application/json') {
   return http(`${media.url}/media/upload`, { token, body, headers: { accept } });
