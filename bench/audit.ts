@@ -14,7 +14,6 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +25,7 @@ import { buildListQuery, createAuditRepository, type EventFilter } from '../serv
 import { verifyChain } from '../services/audit/src/verify-chain.js';
 import { benchDatabase } from './bench-database.js';
 import { processCpuSeconds } from './stats.js';
+import { freePort } from '../scripts/lib/free-port.js';
 
 const BENCH_DB = 'heartguard_bench_audit';
 const TARGET_ROWS = Number(process.env.BENCH_AUDIT_ROWS ?? 1_000_000);
@@ -69,15 +69,6 @@ function summary(samples: number[]): Summary {
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 /** The audit service as deployed: its own process, so the load generator does not share its event loop. */
 async function startAuditProcess(databaseUrl: string): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {

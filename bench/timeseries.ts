@@ -9,10 +9,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { processCpuSeconds } from './stats.js';
+import { freePort } from '../scripts/lib/free-port.js';
 
 export interface TimeseriesBenchOptions {
   baseUrl?: string;
@@ -34,15 +34,6 @@ interface Target {
   stop: () => Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 /**
  * Starts the timeseries service as its own process (as deployed: one process per service), so

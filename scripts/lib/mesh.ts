@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import { fileURLToPath } from 'node:url';
 import {
   SERVICE_PORTS,
+  SERVICE_URL_VARIABLES,
   connectRedis,
   createLogger,
   loadSchemas,
@@ -18,16 +19,6 @@ import {
 /** Start order: audit first (everyone emits to it), auth next (keys), the gateway last. */
 export const START_ORDER: ServiceName[] = ['audit', 'auth', 'organization', 'user', 'media', 'timeseries', 'gateway'];
 
-const URL_VARIABLES: Record<ServiceName, string> = {
-  gateway: 'GATEWAY_URL',
-  auth: 'AUTH_URL',
-  organization: 'ORGANIZATION_URL',
-  user: 'USER_URL',
-  media: 'MEDIA_URL',
-  timeseries: 'TIMESERIES_URL',
-  audit: 'AUDIT_URL',
-};
-
 export interface Mesh {
   services: Map<ServiceName, StartedService>;
   url(name: ServiceName): string;
@@ -39,16 +30,6 @@ function serviceEntry(name: ServiceName): string {
   return fileURLToPath(new URL(`../../services/${name}/src/service.ts`, import.meta.url));
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export function availableServices(): ServiceName[] {
   return START_ORDER.filter((name) => existsSync(serviceEntry(name)));
@@ -78,8 +59,8 @@ export async function startMesh(options: { env: Env; ports: 'fixed' | 'ephemeral
   }
   for (const name of START_ORDER) {
     const port = env[`${name.toUpperCase()}_PORT`] ?? SERVICE_PORTS[name];
-    env[URL_VARIABLES[name]] ??= `http://127.0.0.1:${port}`;
-    if (options.ports === 'ephemeral') env[URL_VARIABLES[name]] = `http://127.0.0.1:${port}`;
+    env[SERVICE_URL_VARIABLES[name]] ??= `http://127.0.0.1:${port}`;
+    if (options.ports === 'ephemeral') env[SERVICE_URL_VARIABLES[name]] = `http://127.0.0.1:${port}`;
   }
   env.AUTH_JWKS_URL ??= `${env.AUTH_URL}/auth/.well-known/jwks.json`;
   env.MEDIA_PUBLIC_URL ??= env.GATEWAY_URL;

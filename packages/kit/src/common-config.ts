@@ -13,6 +13,24 @@ export const SERVICE_PORTS = {
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
+/** The variable that tells every other service where a service listens. */
+export const SERVICE_URL_VARIABLES: Record<ServiceName, string> = {
+  gateway: 'GATEWAY_URL',
+  auth: 'AUTH_URL',
+  organization: 'ORGANIZATION_URL',
+  user: 'USER_URL',
+  media: 'MEDIA_URL',
+  timeseries: 'TIMESERIES_URL',
+  audit: 'AUDIT_URL',
+};
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids of users, organizations and media are UUIDs; anything else is answered like an unknown id. */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID_PATTERN.test(value);
+}
+
 export interface CommonConfig {
   service: ServiceName;
   host: string;

@@ -8,6 +8,7 @@ import {
   readString,
   type CommonConfig,
   type Env,
+  isUuid,
 } from '@heartguard/kit';
 
 export interface AuthConfig {
@@ -34,12 +35,11 @@ export interface AuthConfig {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function loadAuthConfig(env: Env): AuthConfig {
   const common = loadCommonConfig('auth', env);
   const orgId = readString(env, 'BOOTSTRAP_ORG_ID', '00000000-0000-4000-8000-000000000001');
-  if (!UUID.test(orgId)) throw new ConfigError('BOOTSTRAP_ORG_ID', 'must be a UUID');
+  if (!isUuid(orgId)) throw new ConfigError('BOOTSTRAP_ORG_ID', 'must be a UUID');
   const adminPassword = readOptional(env, 'BOOTSTRAP_ADMIN_PASSWORD');
   if (adminPassword !== undefined && adminPassword.length < 12) throw new ConfigError('BOOTSTRAP_ADMIN_PASSWORD', 'must be at least 12 characters');
   return {

@@ -1,8 +1,9 @@
 import { Router, type Request } from 'express';
-import { authenticate, Errors, readBody, requireRole, respond, validateBody, ROLES, type TokenClaims } from '@heartguard/kit';
+import { authenticate, Errors, readBody, requireRole, respond, validateBody, ROLES, type TokenClaims, isUuid } from '@heartguard/kit';
 import type { AuthDeps } from './deps.js';
 import { AuthErrors } from './errors.js';
 import { introspectToken } from './introspect-token.js';
+import type { UserRecord } from './repository.js';
 import { registerAccount } from './register-account.js';
 import { closeSession, openSession, rotateRefreshToken } from './sessions.js';
 
@@ -12,7 +13,18 @@ const ROLE_DESCRIPTIONS: Record<string, string> = {
   user: 'Uses the apps: own profile, uploads, time-series data',
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The identity resource (profile and internal lookups); the password hash never leaves. */
+function toIdentity(user: UserRecord) {
+  return {
+    id: user.id,
+    email: user.email,
+    full_name: user.fullName,
+    role: user.role,
+    org_id: user.orgId,
+    created_at: user.createdAt.toISOString(),
+  };
+}
 
 function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
@@ -46,14 +58,7 @@ export function authRoutes(deps: AuthDeps): Router {
   router.get('/auth/profile', signedIn, async (req, res) => {
     const user = await deps.repo.findUserById(req.auth!.sub);
     if (!user) throw AuthErrors.userNotFound();
-    respond(res, 200, { root: 'Profile' }, {
-      id: user.id,
-      email: user.email,
-      full_name: user.fullName,
-      role: user.role,
-      org_id: user.orgId,
-      created_at: user.createdAt.toISOString(),
-    });
+    respond(res, 200, { root: 'Profile' }, toIdentity(user));
   });
 
   router.get('/auth/roles', signedIn, (_req, res) => {
@@ -72,16 +77,9 @@ export function authRoutes(deps: AuthDeps): Router {
   // Identity lookups for other services (user service); never routed by the gateway.
   router.get('/auth/internal/users/:id', signedIn, requireRole('service'), async (req, res) => {
     const id = String(req.params.id);
-    const user = UUID.test(id) ? await deps.repo.findUserById(id) : undefined;
+    const user = isUuid(id) ? await deps.repo.findUserById(id) : undefined;
     if (!user) throw AuthErrors.userNotFound();
-    respond(res, 200, { root: 'UserIdentity' }, {
-      id: user.id,
-      email: user.email,
-      full_name: user.fullName,
-      role: user.role,
-      org_id: user.orgId,
-      created_at: user.createdAt.toISOString(),
-    });
+    respond(res, 200, { root: 'UserIdentity' }, toIdentity(user));
   });
 
   return router;

@@ -9,11 +9,14 @@ import {
   readString,
   readUrl,
   SERVICE_PORTS,
+  SERVICE_URL_VARIABLES,
   type CommonConfig,
   type Env,
   type RateSpec,
 } from '@heartguard/kit';
 import type { Upstream } from './access-policy.js';
+
+const UPSTREAMS: Upstream[] = ['auth', 'organization', 'user', 'media', 'timeseries', 'audit'];
 
 /** Express "trust proxy" value: a hop count, or the addresses/CIDRs/names of trusted proxies. */
 export type TrustProxy = false | number | string[];
@@ -31,18 +34,10 @@ export interface GatewayConfig {
   trustProxy: TrustProxy;
 }
 
-const UPSTREAM_VARIABLES: Record<Upstream, string> = {
-  auth: 'AUTH_URL',
-  organization: 'ORGANIZATION_URL',
-  user: 'USER_URL',
-  media: 'MEDIA_URL',
-  timeseries: 'TIMESERIES_URL',
-  audit: 'AUDIT_URL',
-};
-
 function readUpstreams(env: Env): Record<Upstream, string> {
-  const entries = Object.entries(UPSTREAM_VARIABLES).map(([name, variable]) => {
-    const url = readUrl(env, variable, `http://127.0.0.1:${SERVICE_PORTS[name as Upstream]}`);
+  const entries = UPSTREAMS.map((name) => {
+    const variable = SERVICE_URL_VARIABLES[name];
+    const url = readUrl(env, variable, `http://127.0.0.1:${SERVICE_PORTS[name]}`);
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:') throw new ConfigError(variable, 'must be an http:// URL (upstreams are on the internal network)');
     // The path is forwarded unchanged, so a base path on the upstream URL would silently be dropped.

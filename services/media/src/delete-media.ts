@@ -1,13 +1,14 @@
+import { isUuid } from '@heartguard/kit';
 import type { MediaDeps } from './deps.js';
 import { MediaErrors } from './errors.js';
-import { UUID, type Caller } from './media-item.js';
+import type { Caller } from './media-item.js';
 
 /**
  * Removes an item's object and row. Idempotent: an id that is already gone (or belongs to
  * another organization, which the caller cannot see) answers the same as a fresh delete.
  */
 export async function deleteMedia(deps: MediaDeps, caller: Caller, id: string): Promise<void> {
-  if (!UUID.test(id)) throw MediaErrors.notFound();
+  if (!isUuid(id)) throw MediaErrors.notFound();
   const { repository, store, metrics, platform } = deps;
   const removed = await repository.deleteWith(caller.orgId, id.toLowerCase(), async (item) => {
     try {

@@ -1,6 +1,6 @@
-import { Errors } from '@heartguard/kit';
+import { Errors, isUuid } from '@heartguard/kit';
 import type { MediaDeps } from './deps.js';
-import { toMediaItem, UUID, type Caller, type MediaItem } from './media-item.js';
+import { toMediaItem, type Caller, type MediaItem } from './media-item.js';
 import type { PagePosition } from './repository.js';
 
 export interface MediaPage {
@@ -22,7 +22,7 @@ export function decodeCursor(cursor: string): PagePosition | undefined {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [createdAt, id] = value as unknown[];
-    if (typeof createdAt !== 'string' || !POSITION.test(createdAt) || typeof id !== 'string' || !UUID.test(id)) return undefined;
+    if (typeof createdAt !== 'string' || !POSITION.test(createdAt) || typeof id !== 'string' || !isUuid(id)) return undefined;
     return { createdAt, id };
   } catch {
     return undefined;

@@ -1,8 +1,7 @@
 import type { Request, RequestHandler } from 'express';
-import { Errors } from '@heartguard/kit';
+import { Errors, isUuid } from '@heartguard/kit';
 import type { MediaItemRecord } from './repository.js';
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The MediaItem resource (JSON and <MediaItem>); records never reach a response directly. */
 export interface MediaItem {
@@ -42,7 +41,7 @@ export interface Caller {
 export function callerOf(req: Request): Caller {
   const auth = req.auth;
   if (!auth) throw Errors.unauthenticated();
-  if (typeof auth.org_id !== 'string' || !UUID.test(auth.org_id) || !UUID.test(auth.sub)) {
+  if (typeof auth.org_id !== 'string' || !isUuid(auth.org_id) || !isUuid(auth.sub)) {
     throw Errors.forbidden('Media requires a user token that belongs to an organization');
   }
   return { userId: auth.sub.toLowerCase(), orgId: auth.org_id.toLowerCase() };

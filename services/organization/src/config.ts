@@ -1,7 +1,6 @@
-import { ConfigError, loadCommonConfig, readString, type CommonConfig, type Env } from '@heartguard/kit';
+import { ConfigError, loadCommonConfig, readString, type CommonConfig, type Env, isUuid } from '@heartguard/kit';
 
 export const DEFAULT_BOOTSTRAP_ORG_ID = '00000000-0000-4000-8000-000000000001';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface OrganizationConfig {
   common: CommonConfig;
@@ -11,7 +10,7 @@ export interface OrganizationConfig {
 
 export function loadOrganizationConfig(env: Env): OrganizationConfig {
   const id = readString(env, 'BOOTSTRAP_ORG_ID', DEFAULT_BOOTSTRAP_ORG_ID).toLowerCase();
-  if (!UUID.test(id)) throw new ConfigError('BOOTSTRAP_ORG_ID', 'must be a UUID');
+  if (!isUuid(id)) throw new ConfigError('BOOTSTRAP_ORG_ID', 'must be a UUID');
   const name = readString(env, 'BOOTSTRAP_ORG_NAME', 'HeartGuard').trim();
   if (name.length < 1 || name.length > 200) throw new ConfigError('BOOTSTRAP_ORG_NAME', 'must be 1 to 200 characters');
   return { common: loadCommonConfig('organization', env), bootstrapOrg: { id, name } };

@@ -5,6 +5,7 @@ import {
   respond,
   validateBody,
   type Platform,
+  isUuid,
 } from '@heartguard/kit';
 import type { Request, RequestHandler, Router } from 'express';
 import { readExpectedVersion } from './expected-version.js';
@@ -20,12 +21,11 @@ export interface RouteDeps {
   metrics: OrganizationMetrics;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The caller's organization id from the verified token: the only tenant this request may touch. */
 function callerOrgId(req: Request): string {
   const orgId = req.auth?.org_id;
-  if (!orgId || !UUID.test(orgId)) throw OrgErrors.notFound();
+  if (!orgId || !isUuid(orgId)) throw OrgErrors.notFound();
   return orgId;
 }
 

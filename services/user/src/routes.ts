@@ -1,4 +1,4 @@
-import { authenticate, readBody, requireRole, respond, validateBody, type Platform } from '@heartguard/kit';
+import { authenticate, readBody, requireRole, respond, validateBody, type Platform, isUuid } from '@heartguard/kit';
 import type { Request, RequestHandler, Router } from 'express';
 import { readExpectedVersion } from './expected-version.js';
 import type { Identity, IdentityClient } from './identity-client.js';
@@ -15,7 +15,6 @@ export interface RouteDeps {
   metrics: UserMetrics;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_VIEW = { root: 'User' };
 
 export function mountUserRoutes(router: Router, { platform, identities, preferences, metrics }: RouteDeps): void {
@@ -61,7 +60,7 @@ export function mountUserRoutes(router: Router, { platform, identities, preferen
 
   const getUserById: RequestHandler = async (req, res) => {
     const id = String(req.params.id);
-    if (!UUID.test(id)) throw UserErrors.notFound();
+    if (!isUuid(id)) throw UserErrors.notFound();
     const identity = await identities.findUser(id);
     // Another tenant's user answers exactly like a missing one, so ids cannot be probed.
     if (!identity || identity.org_id !== req.auth!.org_id) throw UserErrors.notFound();
